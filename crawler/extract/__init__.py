@@ -1,0 +1,1 @@
+"""Pure extraction from page text: menus, lists, pagers, documents, dates. No Scrapy, no network."""
