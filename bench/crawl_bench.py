@@ -15,7 +15,6 @@ assertions: a missed target is reported with the profile that explains it.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import subprocess
 import sys
@@ -26,28 +25,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.machine import RESULTS, describe  # noqa: E402
+from bench.machine import write_section  # noqa: E402
 from bench.platforms import ServedPlatforms, broken_urls  # noqa: E402
 
 WALL_TARGET = 1.25
 RECRAWL_TARGET = 0.10
 TITLE = "Crawl + check throughput and incremental recrawl"
-
-
-def write_section(title: str, lines: list[str], *, prefix: str | None = None) -> None:
-    """Put a benchmark's section in RESULTS.md in place of its previous one (the first section whose heading
-    starts with ``prefix``, default the title), or append it; the other sections are left as they are."""
-    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    section = f"## {title}\n\n_{stamp} — {describe()}_\n\n" + "\n".join(lines) + "\n"
-    print(section)
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    at = text.find(f"\n## {prefix or title}")
-    if at < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", at + 1)
-        text = text[:at + 1] + section + (text[end:] if end >= 0 else "")
-    RESULTS.write_text(text, encoding="utf-8")
 
 
 def _child(args: list[str]) -> dict:

@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.crawl_bench import write_section  # noqa: E402
+from bench.machine import write_section  # noqa: E402
 from bench.pipeline_stage import OVERRIDES, RUBRIC  # noqa: E402
 from bench.platforms import ServedPlatforms, broken_urls  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""The machine a benchmark ran on, and appending a section of figures to bench/RESULTS.md."""
+"""The machine a benchmark ran on, and writing a benchmark's section of figures in bench/RESULTS.md."""
 
 from __future__ import annotations
 
@@ -46,13 +46,19 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
 
 
-def append_results(title: str, lines: list[str]) -> None:
-    """Append one section (title, machine, when, figures) to RESULTS.md and print it."""
+def write_section(title: str, lines: list[str], *, prefix: str | None = None) -> None:
+    """Put a benchmark's section (title, machine, when, figures) in RESULTS.md in place of its previous one
+    (the first section whose heading starts with ``prefix``, default the title), or append it; the other
+    sections are left as they are. Prints it too."""
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    text = f"\n## {title}\n\n_{stamp} — {describe()}_\n\n" + "\n".join(lines) + "\n"
-    print(text)
-    if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results\n\nFigures appended by the scripts in bench/ "
-                           "(see bench/README.md). Newest last.\n", encoding="utf-8")
-    with RESULTS.open("a", encoding="utf-8") as fh:
-        fh.write(text)
+    section = f"## {title}\n\n_{stamp} — {describe()}_\n\n" + "\n".join(lines) + "\n"
+    print(section)
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else (
+        "# Benchmark results\n\nFigures written by the scripts in bench/ (see bench/README.md).\n")
+    at = text.find(f"\n## {prefix or title}")
+    if at < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", at + 1)
+        text = text[:at + 1] + section + (text[end:] if end >= 0 else "")
+    RESULTS.write_text(text, encoding="utf-8")

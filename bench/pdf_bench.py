@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import RESULTS, describe  # noqa: E402
+from bench.machine import write_section  # noqa: E402
 
 TARGET = 1.5
 TITLE = "PDF label check vs pdftotext"
@@ -62,7 +62,6 @@ def make_document(pages: int, labelled: bool) -> bytes:
 
 def _evidence(docs: list[bytes]):
     """Minimal evidence holding the documents as stored attachments (what the check reads)."""
-    import datetime as dt
     import hashlib
 
     from storage.evidence import AttachmentRec, DocumentRec, SiteEvidence, SiteInfo
@@ -139,22 +138,6 @@ def _profile(data: bytes) -> list[str]:
     return [ln for ln in buf.getvalue().splitlines() if ln.strip()][:20]
 
 
-def write_section(lines: list[str]) -> None:
-    """Put this benchmark's section in RESULTS.md in place of its previous one (appended if there is none)."""
-    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    section = f"## {TITLE}\n\n_{stamp} — {describe()}_\n\n" + "\n".join(lines) + "\n"
-    print(section)
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    head = f"## {TITLE}\n"
-    at = text.find(head)
-    if at < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", at + len(head))
-        text = text[:at] + section + (text[end:] if end >= 0 else "")
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     from checks.bounded_worker import close_shared_worker, shared_worker
     from checks.pdf_label import check_attachment
@@ -165,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=int, default=40)
     args = ap.parse_args(argv)
     if not shutil.which("pdftotext"):
-        write_section(["pdftotext (poppler-utils) is not installed: skipped."])
+        write_section(TITLE, ["pdftotext (poppler-utils) is not installed: skipped."])
         return 0
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     sizes = [1, 2, 3, 5, 8, 12, 24]
@@ -267,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     if ratio > TARGET:
         lines += ["", "cProfile of what the worker runs on one 24-page document (tottime, top):", "", "```",
                   *_profile(docs[sizes.index(24)] if len(docs) > sizes.index(24) else docs[-1]), "```"]
-    write_section(lines)
+    write_section(TITLE, lines)
     return 0
 
 

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                f"time {figures[1][-1] / figures[0][-1]:.0%}")
     print("\n".join(out))
     if args.results:
-        from bench.crawl_bench import write_section
+        from bench.machine import write_section
 
         write_section("Incremental recrawl bytes on the demo platforms (bench/recrawl_bytes.py)",
                       ["`bench/recrawl_bytes.py --results` (the demo platforms of govaudit/demo, crawled on two "

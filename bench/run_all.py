@@ -1,4 +1,4 @@
-"""Run every benchmark once, one after the other, each appending its figures to bench/RESULTS.md.
+"""Run every benchmark once, one after the other, each writing its figures in bench/RESULTS.md (in place of its previous section).
 
     .venv/bin/python bench/run_all.py            # full sizes (200 units x ~200 pages: the better part of an hour)
     .venv/bin/python bench/run_all.py --quick    # small sizes, a few minutes
@@ -18,7 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.machine import append_results  # noqa: E402
+from bench.machine import write_section  # noqa: E402
 
 
 def _run(args: list[str]) -> tuple[int, str]:
@@ -29,11 +29,11 @@ def _run(args: list[str]) -> tuple[int, str]:
 def _printing_script(name: str, title: str, args: list[str]) -> None:
     path = HERE / name
     if not path.exists():
-        append_results(title, [f"bench/{name} is not in this tree yet: not run."])
+        write_section(title, [f"bench/{name} is not in this tree yet: not run."])
         return
     t = time.perf_counter()
     code, out = _run([str(path), *args])
-    append_results(title, [f"`bench/{name} {' '.join(args)}` (exit {code}, {time.perf_counter() - t:.1f} s):", "",
+    write_section(title, [f"`bench/{name} {' '.join(args)}` (exit {code}, {time.perf_counter() - t:.1f} s):", "",
                            "```", out, "```"])
 
 
