@@ -112,9 +112,10 @@ def main(argv: list[str] | None = None) -> dict:
         else:
             run_checks(store, run_id, site.site_id)
     t_checks = time.perf_counter() - t1
+    out["checks_peak_rss_mb"] = round(peak_rss_mb(), 1)  # before scoring, which holds the whole run's findings
     t2 = time.perf_counter()
     if not args.crawl_only:
-        score_run(store, run_id)
+        score_run(store, run_id, keep_detail=False)  # as the pipeline scores a run
         finish_run(store, run_id)
     t_score = time.perf_counter() - t2
     wall = time.perf_counter() - t0

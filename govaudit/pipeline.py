@@ -156,7 +156,7 @@ def check_sites(store: Store, run_id: int, site_ids: Iterable[str],
 def score_sites(store: Store, run_id: int, site_ids: list[str], *, manual_file: Path | None = None) -> None:
     from rubric_map.engine import score_run
 
-    score_run(store, run_id, site_ids, manual_file=manual_file)
+    score_run(store, run_id, site_ids, manual_file=manual_file, keep_detail=False)
     for site_id in site_ids:
         _set_status(store, run_id, site_id, "scored")
 

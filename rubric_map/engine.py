@@ -34,6 +34,7 @@ from rubric_map.model import Indicator, Rubric
 from rubric_map.rules import Deduction, evaluate, rule_checks
 
 ROUND = 4  # points are kept to 4 decimals so sums of 0.1s and weighted shares print as they should
+SCORE_CHUNK = 50  # sites whose findings and detail are held at once while a run is scored (≈0.3 MB each)
 
 
 def _r(x: float) -> float:
@@ -136,6 +137,12 @@ class SiteScore:
     def walk(self):
         for ind in self.indicators:
             yield from ind.walk()
+
+    def release(self) -> None:
+        """Drop the indicator detail once its rows are written: ranking and grading need only the totals, so
+        a run of thousands of units is scored without holding every unit's detail at once."""
+        self._state = None
+        self._tree = []
 
 
 # ---------------------------------------------------------------------------------------------- pure scoring
@@ -576,13 +583,14 @@ def _gc_paused() -> Iterator[None]:
 
 
 def score_many(rubric: Rubric, sites: Iterable[tuple[Any, Iterable[FindingLike], Mapping[str, Any] | None,
-                                                     set[str] | None]]) -> list[SiteScore]:
+                                                     set[str] | None]], *, grade: bool = True) -> list[SiteScore]:
     """Score many sites under one rubric (``(site, findings, manual, disputed)`` each) and rank and grade
-    them together."""
+    them together (``grade=False``: the caller ranks them with others)."""
     with _gc_paused():
         out = [score_site(rubric, findings, manual, site, disputed=disputed)
                for site, findings, manual, disputed in sites]
-        grade_sites(out, rubric)
+        if grade:
+            grade_sites(out, rubric)
     return out
 
 
@@ -638,12 +646,13 @@ class _SiteRef:
 
 
 def score_run(store: Any, run_id: int, site_ids: Iterable[str] | None = None, *, rubric: str | Rubric | None = None,
-              manual_file: str | Path | None = None) -> list[SiteScore]:
+              manual_file: str | Path | None = None, keep_detail: bool = True) -> list[SiteScore]:
     """Score the run's sites (all, or ``site_ids``), rank and grade them, and write their ``scores`` rows.
 
     ``rubric`` scores every site under that rubric instead of its own. Sites are ranked and graded among all
     the run's sites scored under the same rubric, so scoring a subset still ranks it against the others.
-    Returns the requested sites' scores, in site order.
+    Returns the requested sites' scores, in site order; with ``keep_detail=False`` without their indicator
+    detail (it is in the rows written), so that scoring a large run holds one chunk of sites at a time.
     """
     from rubric_map import persist
     from rubric_map.loader import load_rubric
@@ -677,18 +686,29 @@ def score_run(store: Any, run_id: int, site_ids: Iterable[str] | None = None, *,
     if wanted is not None:
         # only the rubrics of the requested sites need scoring again (the others keep their rows)
         groups = {rid: refs_ for rid, refs_ in groups.items() if any(r.site_id in wanted for r in refs_)}
-    needed = [r.site_id for refs_ in groups.values() for r in refs_]
-    findings, disputed = persist.load_findings(store, run_id, needed)
     results: list[SiteScore] = []
     for rid, members in groups.items():
         rb = rubrics[rid]
-        scored = score_many(rb, ((ref, findings.get(ref.site_id, ()), manual.for_site(ref.site_id, rid),
-                                  disputed.get(ref.site_id, set())) for ref in members))
-        for ref, sc in zip(members, scored, strict=True):
-            if ref.unit_type and rb.unit_type and ref.unit_type != rb.unit_type:
-                sc.warnings.append(f"单位类型 {ref.unit_type} 与评分表适用类型 {rb.unit_type} 不一致")
-        write = [s for s in scored if wanted is None or s.site_id in wanted]
-        persist.write_scores(store, run_id, rb, write, others=[s for s in scored if s not in write])
+        scored: list[SiteScore] = []
+        # findings are loaded, scored and written a chunk of sites at a time: memory stays that of one chunk
+        # whatever the number of units; only the totals wait for the group's ranking
+        for at in range(0, len(members), SCORE_CHUNK):
+            chunk = members[at:at + SCORE_CHUNK]
+            findings, disputed = persist.load_findings(store, run_id, [r.site_id for r in chunk])
+            part = score_many(rb, ((ref, findings.get(ref.site_id, ()), manual.for_site(ref.site_id, rid),
+                                    disputed.get(ref.site_id, set())) for ref in chunk), grade=False)
+            del findings
+            for ref, sc in zip(chunk, part, strict=True):
+                if ref.unit_type and rb.unit_type and ref.unit_type != rb.unit_type:
+                    sc.warnings.append(f"单位类型 {ref.unit_type} 与评分表适用类型 {rb.unit_type} 不一致")
+            persist.write_indicators(store, run_id, rb, [sc for sc in part if wanted is None or sc.site_id in wanted])
+            for sc in part:
+                if not (keep_detail and (wanted is None or sc.site_id in wanted)):
+                    sc.release()
+            scored.extend(part)
+        grade_sites(scored, rb)
+        write = [sc for sc in scored if wanted is None or sc.site_id in wanted]
+        persist.write_totals(store, run_id, rb, write, others=[sc for sc in scored if sc not in write])
         results.extend(write)
     for sc in results:  # format_scores prints a file's warnings once
         sc.warnings.extend(f"人工评分文件：{w}" for w in manual.warnings)

@@ -48,7 +48,7 @@ def _chunks(items: list[str], n: int):
         yield items[i:i + n]
 
 
-def score_rows(run_id: int, rubric: Rubric, sc: Any) -> list[m.Score]:
+def indicator_rows(run_id: int, rubric: Rubric, sc: Any) -> list[m.Score]:
     rows = []
     for n in sc.walk():
         ind = n.indicator
@@ -68,12 +68,19 @@ def score_rows(run_id: int, rubric: Rubric, sc: Any) -> list[m.Score]:
                 "manual": None if n.manual is None else {"score": n.manual.score, "note": n.manual.note,
                                                          "value": n.manual.value, "where": n.manual.where},
             }))
-    rows.append(m.Score(
+    return rows
+
+
+def total_row(run_id: int, rubric: Rubric, sc: Any) -> m.Score:
+    return m.Score(
         run_id=run_id, site_id=sc.site_id, rubric_id=rubric.id, indicator_id=TOTAL_ID, path="", name="总分",
         mode="total", max_points=sc.max_total, deducted=0.0, bonus=sc.bonus, score=sc.total,
         basis=[], explanation=total_explanation(sc), grade=sc.grade, rank=sc.rank, adjusted=sc.adjusted,
-        details=total_details(sc)))
-    return rows
+        details=total_details(sc))
+
+
+def score_rows(run_id: int, rubric: Rubric, sc: Any) -> list[m.Score]:
+    return [*indicator_rows(run_id, rubric, sc), total_row(run_id, rubric, sc)]
 
 
 def _pts(x: float | None) -> float | None:
@@ -94,13 +101,24 @@ def total_details(sc: Any) -> dict[str, Any]:
     }
 
 
-def write_scores(store: Any, run_id: int, rubric: Rubric, scores: list[Any], *, others: list[Any]) -> None:
-    """Replace the rows of these sites under this rubric in this run; refresh the others' rank and grade."""
+def write_indicators(store: Any, run_id: int, rubric: Rubric, scores: list[Any]) -> None:
+    """Replace these sites' rows under this rubric in this run by their indicator rows. Their total rows
+    follow in ``write_totals`` once the whole group is ranked and graded."""
     with store.session() as s:
         for sc in scores:
             s.execute(delete(m.Score).where(m.Score.run_id == run_id, m.Score.site_id == sc.site_id,
                                             m.Score.rubric_id == rubric.id))
-            s.add_all(score_rows(run_id, rubric, sc))
+            s.add_all(indicator_rows(run_id, rubric, sc))
+
+
+def write_totals(store: Any, run_id: int, rubric: Rubric, scores: list[Any], *, others: list[Any]) -> None:
+    """The total rows (rank and grade included) of ``scores``; for ``others`` (scored again only to rank the
+    group) refresh rank and grade on the total row they already have."""
+    with store.session() as s:
+        for sc in scores:
+            s.execute(delete(m.Score).where(m.Score.run_id == run_id, m.Score.site_id == sc.site_id,
+                                            m.Score.rubric_id == rubric.id, m.Score.indicator_id == TOTAL_ID))
+            s.add(total_row(run_id, rubric, sc))
         for sc in others:
             row = s.scalars(select(m.Score).where(m.Score.run_id == run_id, m.Score.site_id == sc.site_id,
                                                   m.Score.rubric_id == rubric.id,

@@ -459,6 +459,31 @@ def test_score_run_writes_rows_ranks_and_applies_disputes(store, tmp_path: Path)
         assert guide.score == 5 and guide.adjusted
 
 
+def _score_rows(store, run_id: int) -> list[tuple]:
+    with store.session() as s:
+        return sorted((r.site_id, r.indicator_id, r.score, r.deducted, r.rank, r.grade, r.explanation,
+                       r.basis, r.details) for r in s.query(m.Score).filter_by(run_id=run_id))
+
+
+def test_score_run_in_chunks_ranks_the_whole_group_and_writes_the_same_rows(store, monkeypatch) -> None:
+    """A run is scored a chunk of sites at a time (memory bounded by the chunk); ranking and grading still
+    cover every site, and the rows are the ones an all-at-once scoring writes."""
+    from rubric_map import engine
+
+    run_id = _seed(store)
+    whole = score_run(store, run_id)
+    at_once = _score_rows(store, run_id)
+    assert sorted(sc.rank for sc in whole) == [1, 2, 3]
+    monkeypatch.setattr(engine, "SCORE_CHUNK", 1)
+    slim = score_run(store, run_id, keep_detail=False)
+    assert _score_rows(store, run_id) == at_once
+    assert [(sc.site_id, sc.total, sc.rank, sc.grade) for sc in slim] == \
+        [(sc.site_id, sc.total, sc.rank, sc.grade) for sc in whole]
+    assert all(list(sc.walk()) == [] for sc in slim)  # the detail was released once written
+    one = score_run(store, run_id, ["t1"])  # a chunk of one, ranked against the others again
+    assert list(one[0].walk()) and _score_rows(store, run_id) == at_once
+
+
 def test_score_run_refuses_unknown_sites_and_skips_unknown_rubrics(store) -> None:
     run_id = _seed(store)
     with pytest.raises(LookupError):
