@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     for script, extra in (("crawl_bench.py", quick),
                           ("pdf_bench.py", ["--docs", "14"] if args.quick else []),
-                          ("linkcheck_bench.py", ["--units", "5", "--pages", "40"] if args.quick else []),
+                          ("linkcheck_bench.py", ["--sizes", "5x40"] if args.quick else []),
                           ("recrawl_bytes.py", ["--results"])):  # replaces its own RESULTS.md section
         print(f"== {script}", flush=True)
         code, out = _run([str(HERE / script), *extra])
