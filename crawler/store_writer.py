@@ -334,7 +334,10 @@ class _PreviousRows:
             out.as_of[run] = s.scalar(select(m.Run.as_of).where(m.Run.id == run))
             urls = [r.url for r in doc_pages if r.prev_run == run]
             for chunk in _chunks([r.prev_page_id for r in doc_pages if r.prev_run == run]):
-                for d in s.execute(select(_T_DOC).where(_T_DOC.c.run_id == run, _T_DOC.c.page_id.in_(chunk))
+                # site_id too: the (run_id, site_id) index then finds this site's rows instead of scanning
+                # every site's documents of that run, once per batch
+                for d in s.execute(select(_T_DOC).where(_T_DOC.c.run_id == run, _T_DOC.c.site_id == site_id,
+                                                        _T_DOC.c.page_id.in_(chunk))
                                    .order_by(_T_DOC.c.id)):
                     out.documents.setdefault(d.page_id, []).append(d)
             for chunk in _chunks(urls):
