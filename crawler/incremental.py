@@ -139,11 +139,22 @@ class ReusePolicy:
         return 0 <= age < self.revalidate_days
 
 
+def _previous_run_with_pages(s, run_id: int, site_id: str) -> int | None:
+    """The newest earlier run holding pages of this site. Asked of run_sites (one row per run and site) and
+    then of pages by (run, site): the pages index starts with run_id, so asking pages alone for the newest
+    run of a site walks through every other site's pages of that run first."""
+    earlier = s.scalars(select(m.RunSite.run_id).where(m.RunSite.site_id == site_id, m.RunSite.run_id < run_id)
+                        .order_by(m.RunSite.run_id.desc())).all()
+    for prev in earlier:
+        if s.scalar(select(m.Page.id).where(m.Page.run_id == prev, m.Page.site_id == site_id).limit(1)) is not None:
+            return prev
+    return None
+
+
 def load_previous(store, run_id: int, site_id: str) -> PreviousRun:
     """One query per table for the whole site, so no request ever waits on a lookup of the previous run."""
     with store.session() as s:
-        prev = s.scalar(select(m.Page.run_id).where(m.Page.site_id == site_id, m.Page.run_id < run_id)
-                        .order_by(m.Page.run_id.desc()).limit(1))
+        prev = _previous_run_with_pages(s, run_id, site_id)
         if prev is None:
             return PreviousRun()
         as_of = s.scalar(select(m.Run.as_of).where(m.Run.id == prev))
