@@ -40,6 +40,7 @@ lint: venv
 	$(BIN)/ruff check .
 
 bench: venv system-deps
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/run_all.py
 
 clean:
