@@ -708,7 +708,9 @@ def score_run(store: Any, run_id: int, site_ids: Iterable[str] | None = None, *,
             scored.extend(part)
         grade_sites(scored, rb)
         write = [sc for sc in scored if wanted is None or sc.site_id in wanted]
-        persist.write_totals(store, run_id, rb, write, others=[sc for sc in scored if sc not in write])
+        # by site id: `sc not in write` would compare dataclasses pairwise, quadratic in the units
+        others = [] if wanted is None else [sc for sc in scored if sc.site_id not in wanted]
+        persist.write_totals(store, run_id, rb, write, others=others)
         results.extend(write)
     for sc in results:  # format_scores prints a file's warnings once
         sc.warnings.extend(f"人工评分文件：{w}" for w in manual.warnings)
