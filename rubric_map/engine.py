@@ -686,6 +686,9 @@ def score_run(store: Any, run_id: int, site_ids: Iterable[str] | None = None, *,
     if wanted is not None:
         # only the rubrics of the requested sites need scoring again (the others keep their rows)
         groups = {rid: refs_ for rid, refs_ in groups.items() if any(r.site_id in wanted for r in refs_)}
+    def asked(site_id: str) -> bool:
+        return wanted is None or site_id in wanted
+
     results: list[SiteScore] = []
     for rid, members in groups.items():
         rb = rubrics[rid]
@@ -701,16 +704,14 @@ def score_run(store: Any, run_id: int, site_ids: Iterable[str] | None = None, *,
             for ref, sc in zip(chunk, part, strict=True):
                 if ref.unit_type and rb.unit_type and ref.unit_type != rb.unit_type:
                     sc.warnings.append(f"单位类型 {ref.unit_type} 与评分表适用类型 {rb.unit_type} 不一致")
-            persist.write_indicators(store, run_id, rb, [sc for sc in part if wanted is None or sc.site_id in wanted])
+            persist.write_indicators(store, run_id, rb, [sc for sc in part if asked(sc.site_id)])
             for sc in part:
-                if not (keep_detail and (wanted is None or sc.site_id in wanted)):
+                if not (keep_detail and asked(sc.site_id)):
                     sc.release()
             scored.extend(part)
         grade_sites(scored, rb)
-        write = [sc for sc in scored if wanted is None or sc.site_id in wanted]
-        # by site id: `sc not in write` would compare dataclasses pairwise, quadratic in the units
-        others = [] if wanted is None else [sc for sc in scored if sc.site_id not in wanted]
-        persist.write_totals(store, run_id, rb, write, others=others)
+        write = [sc for sc in scored if asked(sc.site_id)]
+        persist.write_totals(store, run_id, rb, write, others=[sc for sc in scored if not asked(sc.site_id)])
         results.extend(write)
     for sc in results:  # format_scores prints a file's warnings once
         sc.warnings.extend(f"人工评分文件：{w}" for w in manual.warnings)

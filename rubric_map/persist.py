@@ -79,10 +79,6 @@ def total_row(run_id: int, rubric: Rubric, sc: Any) -> m.Score:
         details=total_details(sc))
 
 
-def score_rows(run_id: int, rubric: Rubric, sc: Any) -> list[m.Score]:
-    return [*indicator_rows(run_id, rubric, sc), total_row(run_id, rubric, sc)]
-
-
 def _pts(x: float | None) -> float | None:
     # nested weights (一级 × 二级 × 三级 percentages) leave float noise such as 83.2003; scores are published
     # to two decimals
@@ -112,13 +108,10 @@ def write_indicators(store: Any, run_id: int, rubric: Rubric, scores: list[Any])
 
 
 def write_totals(store: Any, run_id: int, rubric: Rubric, scores: list[Any], *, others: list[Any]) -> None:
-    """The total rows (rank and grade included) of ``scores``; for ``others`` (scored again only to rank the
-    group) refresh rank and grade on the total row they already have."""
+    """The total rows (rank and grade included) of ``scores``, whose old rows ``write_indicators`` cleared;
+    for ``others`` (scored again only to rank the group) refresh rank and grade on their total row."""
     with store.session() as s:
-        for sc in scores:
-            s.execute(delete(m.Score).where(m.Score.run_id == run_id, m.Score.site_id == sc.site_id,
-                                            m.Score.rubric_id == rubric.id, m.Score.indicator_id == TOTAL_ID))
-            s.add(total_row(run_id, rubric, sc))
+        s.add_all(total_row(run_id, rubric, sc) for sc in scores)
         for sc in others:
             row = s.scalars(select(m.Score).where(m.Score.run_id == run_id, m.Score.site_id == sc.site_id,
                                                   m.Score.rubric_id == rubric.id,
