@@ -204,6 +204,17 @@ def _pdfium_enough(page: _PageData | None, min_cjk_chars: int) -> bool:
     return cjk >= min_cjk_chars and all(line.bbox is not None for line in lines)
 
 
+def _count_refused(count: int, max_pages: int, errors: dict[str, str], reader: str) -> str | None:
+    """Why a document of ``count`` pages is not read any further by ``reader`` (None: it is read)."""
+    if count > max_pages:
+        errors["limit"] = f"{count} pages > {max_pages}"
+        return "too_many_pages"
+    if count == 0:
+        errors[reader] = "no pages"
+        return "corrupt"
+    return None
+
+
 def _pdfium_pages(data: bytes, max_pages: int, errors: dict[str, str]
                   ) -> tuple[dict[int, _PageData] | None, int | None, str | None]:
     import pypdfium2 as pdfium
@@ -218,12 +229,9 @@ def _pdfium_pages(data: bytes, max_pages: int, errors: dict[str, str]
         return None, None, "corrupt" if code == _PDFIUM_ERR_FORMAT else "error"
     try:
         count = len(doc)
-        if count > max_pages:
-            errors["limit"] = f"{count} pages > {max_pages}"
-            return None, count, "too_many_pages"
-        if count == 0:
-            errors["pdfium"] = "no pages"
-            return None, 0, "corrupt"
+        refused = _count_refused(count, max_pages, errors, "pdfium")
+        if refused:
+            return None, count, refused
         out: dict[int, _PageData] = {}
         for index in _pages_to_read(count):
             try:
@@ -333,12 +341,9 @@ def _plumber_pages(data: bytes, max_pages: int, errors: dict[str, str], only: li
             errors["pdfplumber"] = f"{type(exc).__name__}: {exc}"
             return None, None, "corrupt"
         count = len(pages)
-        if count > max_pages:
-            errors["limit"] = f"{count} pages > {max_pages}"
-            return None, count, "too_many_pages"
-        if count == 0:
-            errors["pdfplumber"] = "no pages"
-            return None, 0, "corrupt"
+        refused = _count_refused(count, max_pages, errors, "pdfplumber")
+        if refused:
+            return None, count, refused
         out: dict[int, _PageData] = {}
         for index in (only if only is not None else _pages_to_read(count)):
             if not 0 <= index < count:
